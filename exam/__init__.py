@@ -1,0 +1,124 @@
+"""SkillCert: skill-level certification exams.
+
+``create_app`` builds the Flask application: settings, extensions, the domains'
+blueprints and commands, error pages and security headers.
+"""
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from .config import load_config
+from .extensions import babel, csrf, db, limiter, login_manager, migrate
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+#: Domain packages with a ``views.bp`` blueprint, in the order they are registered.
+DOMAINS = ("core", "accounts", "supervision")
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the application. ``config`` overrides settings read from the environment."""
+    instance_path = Path((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    app = Flask(
+        __name__,
+        instance_path=str(instance_path),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder="static",
+    )
+    app.config.update(load_config(instance_path, config))
+    if app.config["PROXY_FIX_HOPS"]:
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
+    from .core import i18n
+
+    import_models()
+    i18n.compile_catalogs()
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
+                     render_as_batch=True, compare_type=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(
+        app,
+        locale_selector=i18n.select_locale,
+        timezone_selector=i18n.select_timezone,
+        default_translation_directories=";".join(i18n.translation_directories()),
+    )
+    login_manager.init_app(app)
+
+    from .core.web import (register_error_handlers, register_request_state, register_security_headers,
+                           register_template_helpers)
+
+    for name in DOMAINS:
+        views = importlib.import_module(f"exam.{name}.views")
+        app.register_blueprint(views.bp)
+    register_request_state(app)
+    register_error_handlers(app)
+    register_security_headers(app)
+    register_template_helpers(app)
+
+    from .cli import exam_cli
+
+    app.cli.add_command(exam_cli)
+    return app
+
+
+def _is_sqlite(dbapi_connection) -> bool:
+    return type(dbapi_connection).__module__.startswith("sqlite3")
+
+
+def import_models() -> None:
+    """Import every domain's models, so the metadata (create_all, Alembic) knows all tables."""
+    importlib.import_module("exam.core.audit")
+    importlib.import_module("exam.core.files")
+    for name in DOMAINS:
+        try:
+            importlib.import_module(f"exam.{name}.models")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"exam.{name}.models":
+                raise
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record):
+    """WAL lets readers and the writer work at once; foreign keys are off by default in SQLite.
+
+    synchronous=NORMAL in WAL mode keeps every commit through a crash or kill of the
+    process (only a power cut can lose the last commits), at a fraction of FULL's cost.
+    """
+    if _is_sqlite(dbapi_connection):
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.close()
+
+
+@event.listens_for(Engine, "begin")
+def _sqlite_begin(connection):
+    """Requests that change state take SQLite's write lock when their transaction begins.
+
+    A deferred transaction that reads and then writes fails at once with "database
+    is locked" when another process committed in between (the busy timeout does not
+    apply to that case). Requests that change state (anything but GET and HEAD)
+    therefore begin with BEGIN IMMEDIATE and wait their turn instead. Pages that only
+    read, and commands (which may read for a long time, e.g. exports), stay deferred
+    so they never hold the write lock while reading.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    from flask import has_request_context, request
+
+    if has_request_context() and request.method not in ("GET", "HEAD"):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        connection.exec_driver_sql("BEGIN")

@@ -1,0 +1,1 @@
+"""Users, organisations (assessment bodies), memberships and roles; sign-in and registration."""
