@@ -6,6 +6,7 @@ blueprints and commands, error pages and security headers.
 from __future__ import annotations
 
 import importlib
+import os
 from pathlib import Path
 
 from flask import Flask
@@ -18,13 +19,16 @@ from .extensions import babel, csrf, db, limiter, login_manager, migrate
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
-#: Domain packages with a ``views.bp`` blueprint, in the order they are registered.
-DOMAINS = ("core", "accounts", "supervision")
+#: Domain packages, in the order their blueprints (``views.bp``), commands (``cli.COMMANDS``)
+#: and demo content (``demo.load``) are registered.
+DOMAINS = ("core", "accounts", "banks", "papers", "sessions", "delivery", "scoring",
+           "certificates", "supervision")
 
 
 def create_app(config: dict | None = None) -> Flask:
     """Create the application. ``config`` overrides settings read from the environment."""
-    instance_path = Path((config or {}).get("INSTANCE_PATH") or PROJECT_ROOT / "instance")
+    instance_path = Path((config or {}).get("INSTANCE_PATH")
+                         or os.environ.get("SKILLCERT_INSTANCE_PATH") or PROJECT_ROOT / "instance")
     app = Flask(
         __name__,
         instance_path=str(instance_path),
@@ -64,8 +68,9 @@ def create_app(config: dict | None = None) -> Flask:
     register_security_headers(app)
     register_template_helpers(app)
 
-    from .cli import exam_cli
+    from .cli import exam_cli, register_domain_commands
 
+    register_domain_commands()
     app.cli.add_command(exam_cli)
     return app
 

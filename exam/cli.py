@@ -5,12 +5,28 @@ added to the ``exam`` group here.
 """
 from __future__ import annotations
 
+import importlib
 import sys
 
 import click
 from flask.cli import AppGroup
 
 exam_cli = AppGroup("exam", help="SkillCert commands: demo data, audit checks, imports, jobs.")
+
+
+def register_domain_commands() -> None:
+    """Add each domain's ``exam/<domain>/cli.py`` ``COMMANDS`` to the ``exam`` group."""
+    from . import DOMAINS
+
+    for name in DOMAINS:
+        try:
+            module = importlib.import_module(f"exam.{name}.cli")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"exam.{name}.cli":
+                raise
+            continue
+        for command in getattr(module, "COMMANDS", ()):
+            exam_cli.add_command(command)
 
 
 @exam_cli.command("verify-audit")

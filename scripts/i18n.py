@@ -2,7 +2,8 @@
 
     python scripts/i18n.py update     # add new message ids to every domain's zh catalogue
     python scripts/i18n.py check      # list message ids without a Chinese translation (exit 1)
-    python scripts/i18n.py fill DOMAIN FILE.yaml   # set translations from {message id: text}
+    python scripts/i18n.py fill DOMAIN FILE.txt    # set translations: pairs of lines (English,
+                                                   # Chinese), entries separated by a blank line
 
 Each domain ``exam/<domain>`` has ``exam/<domain>/translations/zh/LC_MESSAGES/messages.po``
 holding the strings of its Python code and of ``templates/<domain>/``. The core
@@ -109,11 +110,22 @@ def missing() -> dict[str, list[str]]:
     return result
 
 
-def fill(domain: str, source: Path) -> None:
-    """Set translations from a YAML mapping of message id to Chinese text."""
-    import yaml
+def read_pairs(source: Path) -> dict[str, str]:
+    """Entries of two lines (English message id, then its Chinese), separated by blank lines."""
+    mapping = {}
+    for block in source.read_text(encoding="utf-8").split("\n\n"):
+        lines = [line for line in block.strip("\n").split("\n") if line.strip()]
+        if not lines:
+            continue
+        if len(lines) != 2:
+            raise SystemExit(f"{source}: expected two lines (English, Chinese) in: {block!r}")
+        mapping[lines[0]] = lines[1]
+    return mapping
 
-    mapping = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
+
+def fill(domain: str, source: Path) -> None:
+    """Set translations from a file of pairs (see ``read_pairs``)."""
+    mapping = read_pairs(source)
     catalog = load(domain)
     unknown = []
     for message_id, text in mapping.items():

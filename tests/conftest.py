@@ -39,6 +39,11 @@ def postgres_unreachable_reason(url: str) -> str | None:
         return f"PostgreSQL not reachable at {url}: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
 
 
+def run_id() -> str:
+    """Same for every worker of one pytest run, different between runs that overlap."""
+    return (os.environ.get("PYTEST_XDIST_TESTRUNUID") or str(os.getpid()))[:10]
+
+
 @pytest.fixture(scope="session")
 def worker_name(request) -> str:
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
@@ -77,19 +82,22 @@ def database(tmp_path_factory, worker_name):
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
         path = tmp_path_factory.mktemp("db") / f"test-{worker_name}.db"
-        return f"sqlite:///{path}", None
+        yield f"sqlite:///{path}", None
+        return
     reason = postgres_unreachable_reason(url)
     if reason:
         pytest.skip(reason)
     from exam.config import normalise_database_url
 
-    schema = f"skillcert_{worker_name}".lower()
+    schema = f"skillcert_{run_id()}_{worker_name}".lower()
     engine = create_engine(normalise_database_url(url))
     with engine.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield url, _pg_schema_engine_options(schema)
+    with engine.begin() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
     engine.dispose()
-    return url, _pg_schema_engine_options(schema)
 
 
 @pytest.fixture(scope="session")

@@ -35,7 +35,7 @@ def compile_catalogs() -> int:
                 continue
             with po_path.open("rb") as fh:
                 catalog = read_po(fh)
-            tmp = mo_path.with_suffix(".mo.tmp")
+            tmp = mo_path.with_suffix(f".mo.{os.getpid()}.tmp")  # several processes may start at once
             with tmp.open("wb") as fh:
                 write_mo(fh, catalog, use_fuzzy=False)
             tmp.replace(mo_path)

@@ -241,7 +241,7 @@ def test_audit_trail_is_scoped_to_the_organisation(client, factory):
 
 # --- security ------------------------------------------------------------------------------
 
-def test_csrf_token_is_required(database, tmp_path):
+def test_csrf_token_is_required(app, database, tmp_path):
     url, options = database
     app = make_test_app(url, options, WTF_CSRF_ENABLED=True, INSTANCE_PATH=str(tmp_path))
     client = app.test_client()
@@ -250,7 +250,7 @@ def test_csrf_token_is_required(database, tmp_path):
     assert "表单已过期" in r.get_data(as_text=True)
 
 
-def test_login_is_rate_limited_with_a_clear_message(database, tmp_path):
+def test_login_is_rate_limited_with_a_clear_message(app, database, tmp_path):
     url, options = database
     app = make_test_app(url, options, RATE_LIMITS_ON=True, LOGIN_RATE_LIMIT="3 per minute",
                         INSTANCE_PATH=str(tmp_path))

@@ -9,7 +9,7 @@ from sqlalchemy import create_engine, inspect, text
 from exam.config import normalise_database_url
 from exam.extensions import db
 
-from ..conftest import make_test_app
+from ..conftest import make_test_app, run_id
 
 
 def _diff(engine) -> list:
@@ -37,7 +37,7 @@ def test_sqlite_upgrade_to_head_matches_models(tmp_path):
 
 
 def test_postgresql_upgrade_to_head_matches_models(postgres_url, tmp_path, worker_name):
-    schema = f"migrations_{worker_name}".lower()
+    schema = f"migrations_{run_id()}_{worker_name}".lower()
     admin = create_engine(normalise_database_url(postgres_url))
     with admin.begin() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))

@@ -1,0 +1,2 @@
+"""Question banks: occupations, assessment-element trees, items and immutable versions,
+question types, and import/export formats."""

@@ -1,0 +1,3 @@
+from flask import Blueprint
+
+bp = Blueprint("banks", __name__)

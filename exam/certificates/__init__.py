@@ -1,0 +1,1 @@
+"""Certificate numbering, signing, PDF and QR, revocation and reissue, public verification."""

@@ -1,0 +1,1 @@
+"""The timed theory exam: attempts, autosave, submission, expiry; the candidate's exam page."""

@@ -1,0 +1,1 @@
+"""Blueprints (组卷方案), paper assembly (pure and seeded) and practical task specifications."""

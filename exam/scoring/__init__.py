@@ -1,0 +1,1 @@
+"""Automatic theory scores, practical score sheets, review panels, results, publication, appeals."""

@@ -1,0 +1,1 @@
+"""Exam sessions and rooms, staff assignment, enrolment and eligibility, admission tickets."""
