@@ -79,16 +79,24 @@ def _is_sqlite(dbapi_connection) -> bool:
     return type(dbapi_connection).__module__.startswith("sqlite3")
 
 
+def domain_modules(module: str):
+    """Each domain's ``exam.<domain>.<module>``, in the order of DOMAINS, for the domains that
+    have one (``models``, ``cli``, ``demo``)."""
+    for name in DOMAINS:
+        qualified = f"exam.{name}.{module}"
+        try:
+            yield importlib.import_module(qualified)
+        except ModuleNotFoundError as exc:
+            if exc.name != qualified:
+                raise
+
+
 def import_models() -> None:
     """Import every domain's models, so the metadata (create_all, Alembic) knows all tables."""
     importlib.import_module("exam.core.audit")
     importlib.import_module("exam.core.files")
-    for name in DOMAINS:
-        try:
-            importlib.import_module(f"exam.{name}.models")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"exam.{name}.models":
-                raise
+    for _ in domain_modules("models"):
+        pass
 
 
 @event.listens_for(Engine, "connect")

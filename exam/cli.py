@@ -5,7 +5,6 @@ added to the ``exam`` group here.
 """
 from __future__ import annotations
 
-import importlib
 import sys
 
 import click
@@ -16,15 +15,9 @@ exam_cli = AppGroup("exam", help="SkillCert commands: demo data, audit checks, i
 
 def register_domain_commands() -> None:
     """Add each domain's ``exam/<domain>/cli.py`` ``COMMANDS`` to the ``exam`` group."""
-    from . import DOMAINS
+    from . import domain_modules
 
-    for name in DOMAINS:
-        try:
-            module = importlib.import_module(f"exam.{name}.cli")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"exam.{name}.cli":
-                raise
-            continue
+    for module in domain_modules("cli"):
         for command in getattr(module, "COMMANDS", ()):
             exam_cli.add_command(command)
 

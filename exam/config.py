@@ -14,6 +14,13 @@ Environment variables:
 ``PUBLIC_BASE_URL``          absolute base of public links (certificate QR codes)
 ``SKILLCERT_KEYS_DIR``       where organisations' private signing keys live
                              (default ``instance/keys``)
+``EXAM_SAVE_GRACE_SECONDS``  saves accepted this long after an exam's deadline (network delay; 10)
+``EXAM_START_SLOTS``         exam starts prepared at once per app server (default: one fewer
+                             than ``WEB_CONCURRENCY``, at least 1; 0 admits everyone at once)
+``EXAM_STATUS_POLL_SECONDS`` how often an idle exam page asks for extensions and ends (30)
+``BOARD_POLL_SECONDS``       how often the proctors' live board refreshes (4)
+``CERTIFICATE_VERIFY_RATE_LIMIT`` etc.  limits of the public verification pages (Flask-Limiter syntax)
+``SCORING_WORKDAYS_FILE``    a YAML calendar of public holidays and make-up working days
 """
 from __future__ import annotations
 
@@ -109,7 +116,20 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "KEYS_DIR": os.environ.get("SKILLCERT_KEYS_DIR", str(instance_path / "keys")),
         # Behind a load balancer that sets X-Forwarded-For / -Proto (number of proxies).
         "PROXY_FIX_HOPS": int(os.environ.get("PROXY_FIX_HOPS", "0")),
+        "EXAM_SAVE_GRACE_SECONDS": int(os.environ.get("EXAM_SAVE_GRACE_SECONDS", "10")),
+        "EXAM_STATUS_POLL_SECONDS": int(os.environ.get("EXAM_STATUS_POLL_SECONDS", "30")),
+        "BOARD_POLL_SECONDS": int(os.environ.get("BOARD_POLL_SECONDS", "4")),
+        "CERTIFICATE_VERIFY_RATE_LIMIT": os.environ.get("CERTIFICATE_VERIFY_RATE_LIMIT",
+                                                        "60 per minute;600 per hour"),
+        "CERTIFICATE_CONFIRM_RATE_LIMIT": os.environ.get("CERTIFICATE_CONFIRM_RATE_LIMIT",
+                                                         "5 per minute;30 per hour"),
+        "CERTIFICATE_BULK_RATE_LIMIT": os.environ.get("CERTIFICATE_BULK_RATE_LIMIT",
+                                                      "6 per minute;60 per hour"),
     }
+    if os.environ.get("EXAM_START_SLOTS"):
+        config["EXAM_START_SLOTS"] = int(os.environ["EXAM_START_SLOTS"])
+    if os.environ.get("SCORING_WORKDAYS_FILE"):
+        config["SCORING_WORKDAYS_FILE"] = os.environ["SCORING_WORKDAYS_FILE"]
     if env == "testing":
         config.update(TESTING=True, RATE_LIMITS_ON=False, WTF_CSRF_ENABLED=False)
     config.update(overrides)

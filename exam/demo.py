@@ -6,7 +6,6 @@ audited like real use.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -112,14 +111,8 @@ def load_demo(echo: Callable[[str], None] = print) -> DemoSummary:
     echo(f"Demo organisation {org.code}: {org.name}")
     # Each domain with demo content (bundled banks, a sample session…) has exam/<domain>/demo.py
     # with load(org, echo); they run in the order of DOMAINS.
-    from . import DOMAINS
+    from . import domain_modules
 
-    for name in DOMAINS:
-        try:
-            module = importlib.import_module(f"exam.{name}.demo")
-        except ModuleNotFoundError as exc:
-            if exc.name != f"exam.{name}.demo":
-                raise
-            continue
+    for module in domain_modules("demo"):
         module.load(org, echo)
     return summary

@@ -110,6 +110,19 @@ def missing() -> dict[str, list[str]]:
     return result
 
 
+def conflicts() -> dict[str, dict[str, str]]:
+    """Message ids translated differently by different domains. Catalogues are merged at run
+    time (later domains win), so a clash would show one domain's text in another's page."""
+    seen: dict[str, dict[str, str]] = {}
+    for domain in domains():
+        if not catalog_path(domain).exists():
+            continue
+        for message in load(domain):
+            if message.id and isinstance(message.id, str) and message.string and not message.fuzzy:
+                seen.setdefault(message.id, {})[domain] = message.string
+    return {mid: by_domain for mid, by_domain in seen.items() if len(set(by_domain.values())) > 1}
+
+
 def read_pairs(source: Path) -> dict[str, str]:
     """Entries of two lines (English message id, then its Chinese), separated by blank lines."""
     mapping = {}
@@ -155,7 +168,12 @@ def main(argv: list[str]) -> int:
             print(f"{domain}: {len(ids)} untranslated")
             for message_id in ids:
                 print(f"  {message_id!r}")
-        return 1 if gaps else 0
+        clashes = conflicts()
+        for message_id, by_domain in clashes.items():
+            print(f"translated differently: {message_id!r}")
+            for domain, text in by_domain.items():
+                print(f"  {domain}: {text}")
+        return 1 if gaps or clashes else 0
     print(__doc__)
     return 2
 

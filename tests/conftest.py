@@ -121,6 +121,9 @@ def wipe_database(application) -> None:
                 conn.execute(text("TRUNCATE " + ", ".join(f'"{t}"' for t in tables)
                                   + " RESTART IDENTITY CASCADE"))
             else:
+                # Some tables point at each other (items ↔ item versions): check foreign keys
+                # only at the end of the clean-up transaction.
+                conn.execute(text("PRAGMA defer_foreign_keys = ON"))
                 for statement in disable_triggers_sql(dialect):
                     conn.execute(text(statement))
                 for table in reversed(tables):

@@ -74,6 +74,15 @@ class PasswordForm(FlaskForm):
                             render_kw={"autocomplete": "new-password"})
 
 
+class OwnPasswordForm(FlaskForm):
+    new_password = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=8, max=200)],
+                                 render_kw={"autocomplete": "new-password", "autofocus": True})
+    confirm = PasswordField(_l("Repeat the new password"),
+                            validators=[DataRequired(), EqualTo("new_password", _l("The passwords differ."))],
+                            render_kw={"autocomplete": "new-password"})
+    next = HiddenField()
+
+
 class PhotoForm(FlaskForm):
     photo = FileField(_l("New photo"), validators=[DataRequired()],
                       render_kw={"accept": "image/jpeg,image/png"})
@@ -85,7 +94,7 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 class StaffUserForm(FlaskForm):
-    real_name = StringField(_l("Name"), validators=[DataRequired(), Length(max=50)])
+    real_name = StringField(_l("Full name"), validators=[DataRequired(), Length(max=50)])
     username = StringField(_l("Username"), validators=[DataRequired(), Length(max=64)])
     phone = StringField(_l("Mobile phone (optional)"), validators=[Optional(), Length(max=20)])
     password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=8, max=200)],

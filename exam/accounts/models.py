@@ -76,6 +76,9 @@ class User(UserMixin, TimestampMixin, db.Model):
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     #: Bumped when the password changes, which signs out other sessions.
     session_version: Mapped[int] = mapped_column(Integer, nullable=False, default=1)
+    #: The password was set by someone else (a roster import): the user must choose their own
+    #: before doing anything else.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
 
     memberships: Mapped[list["Membership"]] = relationship(back_populates="user")
 

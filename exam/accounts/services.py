@@ -16,7 +16,7 @@ from sqlalchemy.orm import selectinload
 from ..core import audit
 from ..core.auth import ADMIN, CANDIDATE, ORG_ROLES, Actor, require_org, require_user
 from ..core.clock import now_utc
-from ..core.errors import Conflict, NotFound, PermissionDenied, ProblemList, ValidationFailed
+from ..core.errors import Conflict, NotFound, PermissionDenied, Problem, ProblemList, ValidationFailed
 from ..core.files import StoredFile, store_file
 from ..extensions import db
 from . import idnumbers, passwords
@@ -267,7 +267,27 @@ def change_password(actor: Actor, current: str, new: str) -> User:
     problems.raise_if_any(gettext("The password was not changed."))
     user.password_hash = passwords.hash_password(new)
     user.session_version += 1
+    user.must_change_password = False
     audit.record("account.password_changed", actor=actor, obj=user)
+    db.session.commit()
+    return user
+
+
+def set_own_password(actor: Actor, new: str) -> User:
+    """Replace a password someone else set (roster import), right after signing in with it.
+
+    :raise Conflict: the account's password is already the user's own (use change_password).
+    """
+    user = get_user(require_user(actor))
+    if not user.must_change_password:
+        raise Conflict(gettext("Your password is already your own; change it from your account page."))
+    weak = passwords.password_problem(new)
+    if weak:
+        raise ValidationFailed(weak, problems=[Problem(weak, "new_password")])
+    user.password_hash = passwords.hash_password(new)
+    user.session_version += 1
+    user.must_change_password = False
+    audit.record("account.password_set", actor=actor, obj=user)
     db.session.commit()
     return user
 

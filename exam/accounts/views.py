@@ -7,19 +7,19 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_user, logout_user
 
 from ..core.auth import ADMIN, current_actor, public, regulator_required, roles_required, signed_in
-from ..core.errors import DomainError
+from ..core.errors import DomainError, PermissionDenied
 from ..core.forms import apply_problems
 from ..core.nav import nav_item
 from ..extensions import limiter, login_manager, rate_limits_off
 from . import services
 from .forms import (ROLE_LABELS, ChooseOrganisationForm, LanguageForm, LoginForm, OrganisationForm,
-                    PasswordForm, PhotoForm, RegistrationForm, RolesForm, StaffUserForm)
+                    OwnPasswordForm, PasswordForm, PhotoForm, RegistrationForm, RolesForm, StaffUserForm)
 from .idnumbers import ID_TYPES, mask_id_number, mask_phone
 
 bp = Blueprint("accounts", __name__)
 
-nav_item("accounts.members", _l("People"), order=80, hide_for_regulator=True)
-nav_item("accounts.organisation_settings", _l("Organisation"), order=90)
+nav_item("accounts.members", _l("People"), order=80, hide_for_regulator=True, group="body")
+nav_item("accounts.organisation_settings", _l("Organisation"), order=90, group="body")
 nav_item("accounts.regulator_organisations", _l("Assessment bodies"), order=5)
 
 
@@ -40,6 +40,22 @@ def _load_user(cookie_id: str):
 def _actor_for_request():
     user = current_user if current_user.is_authenticated else None
     return services.build_actor(user, session.get("org_id"), request.remote_addr)
+
+
+#: Session flag: the user signed in with a password someone else set and must choose their own.
+#: Kept in the signed session cookie so the check costs no database query.
+MUST_CHANGE_PASSWORD = "must_change_password"
+_ALLOWED_BEFORE_OWN_PASSWORD = {"accounts.set_own_password", "accounts.logout", "accounts.set_language",
+                                "static", "core.healthz", "core.readyz"}
+
+
+@bp.before_app_request
+def _require_own_password():
+    if session.get(MUST_CHANGE_PASSWORD) and request.endpoint not in _ALLOWED_BEFORE_OWN_PASSWORD:
+        if request.path.startswith("/api/") or request.is_json:
+            raise PermissionDenied(gettext("Choose your own password first."))
+        return redirect(url_for("accounts.set_own_password", next=request.full_path.rstrip("?")))
+    return None
 
 
 @bp.record_once
@@ -100,7 +116,10 @@ def login():
             org_id = services.default_organisation(user)
             if org_id is not None:
                 session["org_id"] = org_id
-            elif len({m.org_id for m in user.memberships if m.active}) > 1:
+            if user.must_change_password:
+                session[MUST_CHANGE_PASSWORD] = True
+                return redirect(url_for("accounts.set_own_password", next=form.next.data))
+            if org_id is None and len({m.org_id for m in user.memberships if m.active}) > 1:
                 return redirect(url_for("accounts.choose_organisation", next=form.next.data))
             return redirect(_safe_next(form.next.data))
     return render_template("accounts/login.html", form=form, errors=errors)
@@ -186,6 +205,27 @@ def account():
                            grouped=services.roles_by_organisation(current_user),
                            password_form=PasswordForm(), photo_form=PhotoForm(),
                            id_types=ID_TYPES)
+
+
+@bp.route("/account/set-password", methods=["GET", "POST"])
+@signed_in
+def set_own_password():
+    """After signing in with an initial password (roster import): choose one's own."""
+    form = OwnPasswordForm(next=request.args.get("next", ""))
+    errors = []
+    if form.validate_on_submit():
+        try:
+            user = services.set_own_password(current_actor(), form.new_password.data)
+        except DomainError as exc:
+            errors = apply_problems(form, exc)
+        else:
+            session.pop(MUST_CHANGE_PASSWORD, None)
+            login_user(user)  # the new session version
+            flash(gettext("Your password is set. Welcome, %(name)s.", name=user.real_name), "success")
+            if len({m.org_id for m in user.memberships if m.active}) > 1:
+                return redirect(url_for("accounts.choose_organisation", next=form.next.data))
+            return redirect(_safe_next(form.next.data))
+    return render_template("accounts/set_password.html", form=form, errors=errors)
 
 
 @bp.post("/account/password")

@@ -266,3 +266,25 @@ def test_session_cookie_is_httponly_and_samesite(client, factory):
     r = client.post("/login", data={"login": "cookie", "password": PASSWORD})
     cookie = r.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_an_initial_password_must_be_replaced_before_anything_else(client, factory):
+    org = factory.org()
+    user = factory.user(org, "candidate", username="rostered", must_change_password=True)
+    r = client.post("/login", data={"login": "rostered", "password": PASSWORD, "next": "/account"})
+    assert r.status_code == 302 and r.headers["Location"].startswith("/account/set-password")
+    # Every other page sends back to the password form; JSON calls are refused.
+    assert client.get("/account").headers["Location"].startswith("/account/set-password")
+    assert client.post("/api/v1/anything", json={}).status_code == 403
+    r = client.post("/account/set-password", data={"new_password": "mine-2026-x", "confirm": "mine-2026-x",
+                                                   "next": "/account"})
+    assert r.status_code == 302 and r.headers["Location"] == "/account"
+    assert client.get("/account").status_code == 200
+    db.session.refresh(user)
+    assert user.must_change_password is False
+    other = client.application.test_client()
+    assert other.post("/login", data={"login": "rostered", "password": PASSWORD}).status_code == 200
+    assert other.post("/login", data={"login": "rostered", "password": "mine-2026-x"}).status_code == 302
+    # The form is only for passwords someone else set.
+    assert "已经是您自己的密码" in client.post("/account/set-password", data={
+        "new_password": "again-2026-y", "confirm": "again-2026-y"}).get_data(as_text=True)

@@ -21,3 +21,9 @@ def test_catalogues_are_found_for_every_domain_with_strings():
     script = _i18n_script()
     assert {"core", "accounts", "supervision"} <= {d for d in script.domains()
                                                   if script.catalog_path(d).exists()}
+
+
+def test_the_same_message_reads_the_same_in_every_domain():
+    clashes = _i18n_script().conflicts()
+    assert not clashes, "message ids translated differently by different domains:\n" + "\n".join(
+        f"{mid!r}: {by_domain}" for mid, by_domain in clashes.items())

@@ -16,6 +16,14 @@
       form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
     }, 0);
   });
+  // Menu groups: one open at a time, closed by a click elsewhere or Escape.
+  var groups = document.querySelectorAll(".navgroup details");
+  document.addEventListener("click", function (event) {
+    groups.forEach(function (d) { if (d.open && !d.contains(event.target)) { d.open = false; } });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") { groups.forEach(function (d) { d.open = false; }); }
+  });
   window.addEventListener("pageshow", function () {
     document.querySelectorAll("form button[type=submit][disabled]:not([data-keep-disabled])")
       .forEach(function (b) { b.disabled = false; });
