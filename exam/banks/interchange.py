@@ -103,6 +103,8 @@ class BankDocument:
 
     occupation: OccupationData | None = None
     level: int | None = None
+    #: The bank's name when the file carries one (else the importer names it).
+    bank_name: str | None = None
     elements: list[ElementNode] = field(default_factory=list)
     items: list[ItemData] = field(default_factory=list)
     #: Errors: anything that must stop the import.

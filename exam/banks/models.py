@@ -4,8 +4,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import (JSON, Boolean, ForeignKey, Index, Integer, Numeric, String, Text,
-                        UniqueConstraint, event)
+from sqlalchemy import (JSON, Boolean, ForeignKey, Index, Integer, LargeBinary, Numeric, String,
+                        Text, UniqueConstraint, event)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import now_utc
@@ -72,6 +72,9 @@ class AssessmentElement(db.Model):
     depth: Mapped[int] = mapped_column(Integer, nullable=False, default=0)
     #: True for assessment points (leaves).
     is_point: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    #: Codes of the ancestor areas from the root (``["1", "1.2"]`` for ``1.2.3``), so paper
+    #: assembly reads an item's areas in the same query as the item.
+    path: Mapped[list] = mapped_column(JSON, nullable=False, default=list)
 
     bank: Mapped[Bank] = relationship(back_populates="elements")
     parent: Mapped["AssessmentElement | None"] = relationship(remote_side="AssessmentElement.id")
@@ -141,3 +144,32 @@ class ItemVersion(db.Model):
 @event.listens_for(ItemVersion, "before_update")
 def _versions_are_immutable(mapper, connection, target):
     raise RuntimeError("item versions are immutable: create a new version instead")
+
+
+class BankUpload(db.Model):
+    """A file uploaded for import, kept until the user confirms or discards the preview.
+
+    The bytes live in the database (not on one server's disk) so that the confirming request
+    may reach another app server. Rows expire after ``UPLOAD_TTL`` and are purged on the
+    next upload.
+    """
+
+    __tablename__ = "bank_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Random URL-safe token that names the upload in the preview's address.
+    token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"), nullable=False, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    #: Chosen format name, or None to detect it from the name and content.
+    format: Mapped[str | None] = mapped_column(String(20))
+    #: What the user gave for files that do not carry occupation and level.
+    occupation_code: Mapped[str | None] = mapped_column(String(20))
+    level: Mapped[int | None] = mapped_column(Integer)
+    skip_unsupported: Mapped[bool] = mapped_column(Boolean, nullable=False, default=False)
+    size: Mapped[int] = mapped_column(Integer, nullable=False)
+    sha256: Mapped[str] = mapped_column(String(64), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=now_utc)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, index=True)
