@@ -3,7 +3,8 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, Numeric, String, UniqueConstraint, event
+from sqlalchemy import (JSON, BigInteger, ForeignKey, Index, Integer, Numeric, String, UniqueConstraint,
+                        event, text)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..core.clock import now_utc
@@ -43,7 +44,13 @@ class Paper(db.Model):
     points and option permutations. Rebuildable from the blueprint, the bank and ``seed``."""
 
     __tablename__ = "papers"
-    __table_args__ = (UniqueConstraint("enrolment_id"),)
+    __table_args__ = (
+        UniqueConstraint("enrolment_id"),
+        UniqueConstraint("session_id", "seq"),
+        #: One A and one B master paper per session.
+        Index("uq_papers_session_master_variant", "session_id", "variant", unique=True,
+              sqlite_where=text("enrolment_id IS NULL"), postgresql_where=text("enrolment_id IS NULL")),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprints.id"), nullable=False, index=True)
@@ -57,9 +64,44 @@ class Paper(db.Model):
     #: in the order shown; ``o`` is the option order (original keys in display order).
     items: Mapped[list] = mapped_column(JSON, nullable=False)
     total_points: Mapped[Decimal] = mapped_column(Numeric(7, 2), nullable=False)
+    #: The frozen item pool the paper was drawn from (``PaperPool``).
+    pool_id: Mapped[int | None] = mapped_column(ForeignKey("paper_pools.id"))
+    #: Position in the session's assembly order (1, 2, …). A random-mode paper preferred the
+    #: items least shown by the papers before it (the B master: by the A master), so ``seq``
+    #: is what ``services.rebuild_paper`` needs besides the seed to re-derive it.
+    seq: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=now_utc)
 
     blueprint: Mapped[Blueprint] = relationship()
+
+
+class PaperPool(db.Model):
+    """The item pool a session's papers are drawn from, frozen when its first paper is made.
+
+    Later edits to the bank (new versions, retired items, a changed weight table) do not
+    reach a session already under way, and every paper stays rebuildable from its seed.
+    """
+
+    __tablename__ = "paper_pools"
+    __table_args__ = (UniqueConstraint("session_id", "blueprint_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), nullable=False, index=True)
+    blueprint_id: Mapped[int] = mapped_column(ForeignKey("blueprints.id"), nullable=False)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("banks.id"), nullable=False)
+    #: ``assembly.PoolItem.to_row()`` of every active item's current version, by version id.
+    items: Mapped[list] = mapped_column(JSON, nullable=False)
+    #: The bank's weight table then: ``{area code: "percent"}``.
+    weights: Mapped[dict] = mapped_column(JSON, nullable=False, default=dict)
+    item_count: Mapped[int] = mapped_column(Integer, nullable=False)
+    #: SHA-256 of ``items`` and ``weights`` (canonical JSON).
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=now_utc)
+
+
+@event.listens_for(PaperPool, "before_update")
+def _pools_are_immutable(mapper, connection, target):
+    raise RuntimeError("paper pools are frozen")
 
 
 @event.listens_for(Paper, "before_update")
@@ -90,7 +132,9 @@ class PracticalSpecVersion(db.Model):
     scoring sheet (评分记录表) of items with maximum points, deduction criteria and veto (★) flags.
 
     ``content``: ``{"tasks": [{"code", "title", "required", "weight", "minutes",
-    "sheet": [{"code", "description", "max_points", "criteria", "veto"}]}], "choose": n}``.
+    "sheet": [{"code", "description", "max_points", "criteria", "veto", "veto_rule"}]}], "choose": n}``
+    (numbers as JSON numbers; ``veto_rule`` says which breach fails the practical, veto items
+    only; checked by ``exam.papers.practical.validate_content``).
     """
 
     __tablename__ = "practical_spec_versions"

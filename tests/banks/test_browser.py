@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from ..factories import PASSWORD
 from .conftest import DATA
@@ -48,10 +49,11 @@ def test_upload_preview_import_browse_and_edit(page, live_server, factory, tmp_p
     page.locator(".item-row a", has_text="兆欧表用于测量").click()
     assert page.locator(".item-main .candidate .option").count() == 4
     page.get_by_role("link", name="Edit").click()
-    assert page.locator("fieldset[data-types=fill_blank]").is_hidden()
+    # The form shows only the fields of the chosen type once its script has run: wait for it.
+    expect(page.locator("fieldset[data-types=fill_blank]")).to_be_hidden()
     page.select_option("#type", "true_false")
-    assert page.locator("fieldset[data-types=true_false]").is_visible()
-    assert page.locator("fieldset[data-types='single multiple']").is_hidden()
+    expect(page.locator("fieldset[data-types=true_false]")).to_be_visible()
+    expect(page.locator("fieldset[data-types='single multiple']")).to_be_hidden()
     page.select_option("#type", "single")
     page.fill("#stem", "兆欧表主要用于测量（　　）。")
     page.get_by_role("button", name="Save").click()
