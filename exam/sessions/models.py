@@ -3,15 +3,25 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Integer, Numeric, String, Text, UniqueConstraint
+from sqlalchemy import (JSON, Boolean, ForeignKey, Integer, LargeBinary, Numeric, String, Text,
+                        UniqueConstraint)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..accounts.models import Organisation, User
+from ..banks.models import Occupation
+from ..core.clock import now_utc
 from ..core.db import TimestampMixin, UTCDateTime
 from ..extensions import db
 
 #: Session states, in order (考试批次): every change is audited.
 SESSION_STATES = ("draft", "published", "closed", "in_progress", "finished", "results_published")
 COMPONENTS = ("theory", "practical", "review")
+#: Enrolment states: ``applied`` → ``approved`` or ``rejected``; ``withdrawn`` by the candidate.
+ENROLMENT_STATES = ("applied", "approved", "rejected", "withdrawn")
+#: Staff roles within a session (``SessionStaff.role``).
+STAFF_ROLES = ("proctor", "assessor", "chief_assessor", "panelist", "supervisor")
+#: Relationships an assessor declares with a candidate (回避).
+RELATION_KINDS = ("relative", "colleague", "trainer", "employer")
 
 
 class ExamSession(TimestampMixin, db.Model):
@@ -60,8 +70,14 @@ class ExamSession(TimestampMixin, db.Model):
     notes: Mapped[str | None] = mapped_column(Text)
 
     rooms: Mapped[list["Room"]] = relationship(back_populates="session", order_by="Room.id")
+    staff: Mapped[list["SessionStaff"]] = relationship(order_by="SessionStaff.id", viewonly=True)
+    occupation: Mapped[Occupation] = relationship()
+    organisation: Mapped[Organisation] = relationship()
 
     __table_args__ = (UniqueConstraint("org_id", "code"),)
+
+    def has(self, component: str) -> bool:
+        return component in (self.components or ())
 
 
 class Room(db.Model):
@@ -98,6 +114,8 @@ class SessionStaff(db.Model):
     #: Practical assessor group (考评小组) number.
     group_no: Mapped[int | None] = mapped_column(Integer)
 
+    user: Mapped[User] = relationship()
+
 
 class AssessorRelation(TimestampMixin, db.Model):
     """A relationship an assessor declared with a candidate (回避): they never examine them."""
@@ -112,6 +130,8 @@ class AssessorRelation(TimestampMixin, db.Model):
     #: ``relative``, ``colleague``, ``trainer`` or ``employer``.
     kind: Mapped[str] = mapped_column(String(20), nullable=False)
     note: Mapped[str | None] = mapped_column(String(300))
+
+    candidate: Mapped[User] = relationship(foreign_keys=[candidate_id])
 
 
 class EligibilityPolicy(TimestampMixin, db.Model):
@@ -170,3 +190,24 @@ class Enrolment(TimestampMixin, db.Model):
 
     session: Mapped[ExamSession] = relationship()
     room: Mapped[Room | None] = relationship()
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+
+
+class RosterUpload(db.Model):
+    """A roster workbook uploaded for import, kept between the preview and the confirmation.
+
+    The bytes live in the database so that the confirming request may reach another app
+    server; the row is deleted when the import is confirmed, and uploads older than a day
+    are purged on the next upload (a roster holds personal data: it is not kept longer).
+    """
+
+    __tablename__ = "roster_uploads"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    #: Random URL-safe token naming the upload in the confirmation form.
+    token: Mapped[str] = mapped_column(String(64), nullable=False, unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("exam_sessions.id"), nullable=False, index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    filename: Mapped[str] = mapped_column(String(255), nullable=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary, nullable=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=now_utc)

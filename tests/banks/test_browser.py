@@ -63,6 +63,6 @@ def test_upload_preview_import_browse_and_edit(page, live_server, factory, tmp_p
     page.set_viewport_size({"width": 390, "height": 844})
     page.get_by_role("link", name=page.locator(".crumbs a").first.inner_text()).first.click()
     tree = page.locator(".tree-box")
-    assert tree.get_attribute("open") is None  # folded on a phone: the items come first
+    expect(tree).to_have_js_property("open", False)  # folded on a phone: the items come first
     assert page.locator(".item-row").first.is_visible()
     page.screenshot(path=str(tmp_path / "bank-phone.png"))
