@@ -76,13 +76,6 @@ def log(message: str) -> None:
     print(f"{time.strftime('%H:%M:%S')} (load {load}) {message}", flush=True)
 
 
-def free_port_other(port: int) -> int:
-    while True:
-        other = kit.free_port()
-        if other != port:
-            return other
-
-
 # --- measurements ------------------------------------------------------------------------------
 
 def wrk(url: str, seconds: int, connections: int, script: Path | None = None,
@@ -258,26 +251,6 @@ def run(kind: str, args, folder: Path) -> dict:
         result["save_vs_trivial"] = round(result["save_saturation"]["rps"] / result["healthz"]["rps"], 3)
         result["save_vs_trivial_cpu"] = round(result["healthz"]["server_cpu_ms_per_request"] /
                                               result["save_saturation"]["server_cpu_ms_per_request"], 3)
-
-        # 4b. the same two measures with one setting changed (SESSION_REFRESH_EACH_REQUEST=False)
-        lean = kit.Gunicorn(db, folder / "instance", workers=workers,
-                            wsgi="benchmarks.exam_wsgi_lean_session:app", port=free_port_other(port))
-        lean.start()
-        try:
-            lean_result = {}
-            for name, url, script_file in (("healthz", lean.url + "/healthz", None),
-                                           ("save", lean.url, script)):
-                cpu = lean.cpu_seconds()
-                measured = wrk(url, args.wrk_seconds, 32, script_file,
-                               (candidates_file, 2) if script_file else ())
-                measured["server_cpu_ms_per_request"] = round(
-                    (lean.cpu_seconds() - cpu) * 1000 / max(measured["requests"], 1), 3)
-                lean_result[name] = measured
-            lean_result["save_vs_trivial"] = round(lean_result["save"]["rps"] / lean_result["healthz"]["rps"], 3)
-            result["without_session_refresh"] = lean_result
-            log(f"[{kind}] without session refresh: {lean_result}")
-        finally:
-            lean.stop()
 
         # 5. the ramp
         ramp = []

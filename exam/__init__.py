@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 from pathlib import Path
 
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DisconnectionError
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import load_config
@@ -45,6 +47,9 @@ def create_app(config: dict | None = None) -> Flask:
     import_models()
     i18n.compile_catalogs()
     db.init_app(app)
+    with app.app_context():
+        for engine in db.engines.values():
+            ping_idle_connections(engine, float(app.config["DATABASE_PING_AFTER_IDLE_SECONDS"]))
     migrate.init_app(app, db, directory=str(PROJECT_ROOT / "migrations"),
                      render_as_batch=True, compare_type=True)
     csrf.init_app(app)
@@ -73,6 +78,33 @@ def create_app(config: dict | None = None) -> Flask:
     register_domain_commands()
     app.cli.add_command(exam_cli)
     return app
+
+
+def ping_idle_connections(engine: Engine, after_seconds: float) -> None:
+    """Test a pooled connection that sat idle for ``after_seconds`` before handing it out (the
+    database may have restarted meanwhile); a dead one is replaced before the request uses it.
+    Connections in steady use are not pinged: under load, SQLAlchemy's ``pool_pre_ping`` would
+    add a round trip to every request, the exam's autosave included."""
+
+    @event.listens_for(engine, "checkin")
+    def note_checkin(dbapi_connection, connection_record):
+        connection_record.info["checked_in_at"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def ping_if_idle(dbapi_connection, connection_record, connection_proxy):
+        idle_since = connection_record.info.get("checked_in_at")
+        if idle_since is None or time.monotonic() - idle_since < after_seconds:
+            return
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("SELECT 1")
+        except Exception as exc:
+            raise DisconnectionError("stale pooled connection") from exc
+        finally:
+            try:
+                cursor.close()
+            except Exception:  # the connection is being discarded anyway
+                pass
 
 
 def _is_sqlite(dbapi_connection) -> bool:

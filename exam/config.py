@@ -11,6 +11,7 @@ Environment variables:
                              default: SQLite in ``instance/skillcert.db``
 ``RATELIMIT_STORAGE_URI``    ``memory://`` (default) or ``redis://host:6379/0`` when
                              several app servers share one limit
+``DATABASE_PING_AFTER_IDLE_SECONDS``  pooled connections idle this long are tested before use (10)
 ``PUBLIC_BASE_URL``          absolute base of public links (certificate QR codes)
 ``SKILLCERT_KEYS_DIR``       where organisations' private signing keys live
                              (default ``instance/keys``)
@@ -90,7 +91,10 @@ def load_config(instance_path: Path, overrides: dict | None = None) -> dict:
         "ENV_NAME": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        # Connections idle for a while are tested before use (exam.ping_idle_connections);
+        # busy ones are not: a ping on every request is a round trip the autosave cannot afford.
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_recycle": 3600},
+        "DATABASE_PING_AFTER_IDLE_SECONDS": int(os.environ.get("DATABASE_PING_AFTER_IDLE_SECONDS", "10")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": _env_bool("SESSION_COOKIE_SECURE", production),

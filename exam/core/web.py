@@ -5,6 +5,7 @@ import logging
 from datetime import datetime
 
 from flask import Flask, g, jsonify, render_template, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 from flask_limiter.errors import RateLimitExceeded
 from flask_wtf.csrf import CSRFError
@@ -85,12 +86,34 @@ def register_error_handlers(app: Flask) -> None:
             "server_error")
 
 
+class LeanSessionInterface(SecureCookieSessionInterface):
+    """Signed-cookie sessions that a view can ask not to re-send.
+
+    Flask re-signs and re-sends a permanent session's cookie on every response (to slide its
+    expiry). The exam's autosave runs every few seconds per candidate and never changes the
+    session: views that call ``keep_session_cookie()`` skip that work unless the session
+    was modified (the exam page itself, loaded normally, keeps sliding the expiry).
+    """
+
+    def should_set_cookie(self, app: Flask, session) -> bool:
+        if g.get("keep_session_cookie") and not session.modified:
+            return False
+        return super().should_set_cookie(app, session)
+
+
+def keep_session_cookie() -> None:
+    """This response need not re-send the session cookie (see ``LeanSessionInterface``)."""
+    g.keep_session_cookie = True
+
+
 def register_request_state(app: Flask) -> None:
+    app.session_interface = LeanSessionInterface()
+
     @app.before_request
     def fresh_request_state():
         """Per-request values live on ``g``; a request inside an outer application context
         (tests, background jobs) would otherwise see the previous request's user."""
-        for key in ("actor", "user_locale", "_login_user", "_flask_babel"):
+        for key in ("actor", "user_locale", "_login_user", "_flask_babel", "keep_session_cookie"):
             g.pop(key, None)
 
 

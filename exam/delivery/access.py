@@ -9,6 +9,13 @@ without loading the user or their memberships. The attempt itself is then checke
 the request's single statement (owner, device token, time).
 
 Without the mark (another role, another user, a new sign-in), the full check runs.
+
+These requests also skip two costs of every page: they are exempt from the CSRF token
+check, because they must carry the attempt's device token in a custom header
+(``X-Exam-Device``) — a header another site cannot make a browser send without a CORS
+preflight, which this application never grants, so a forged cross-site request carries
+no token and is refused by the attempt's own check; and they do not re-send the session
+cookie (``exam.core.web.keep_session_cookie``).
 """
 from __future__ import annotations
 
@@ -18,6 +25,8 @@ from typing import Callable
 from flask import g, request, session
 
 from ..core.auth import CANDIDATE, Actor, roles_required
+from ..core.web import keep_session_cookie
+from ..extensions import csrf
 
 #: Session key of the mark: ``"<user id>:<session version>@<organisation id>"``.
 MARK = "exam_candidate"
@@ -58,6 +67,7 @@ def candidate_light(view: Callable) -> Callable:
 
     @wraps(view)
     def wrapped(*args, **kwargs):
+        keep_session_cookie()
         actor = marked_candidate()
         if actor is None:
             return checked(*args, **kwargs)
@@ -65,4 +75,4 @@ def candidate_light(view: Callable) -> Callable:
         return view(*args, **kwargs)
 
     wrapped.access_rule = checked.access_rule
-    return wrapped
+    return csrf.exempt(wrapped)

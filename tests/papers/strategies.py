@@ -43,13 +43,13 @@ def _split(draw, total: int, parts: int) -> list[int]:
 
 
 @st.composite
-def pools(draw, types=OBJECTIVE, max_per_point=5):
+def pools(draw, types=OBJECTIVE, max_per_point=5, min_per_point=0):
     points, weights = draw(trees())
     items = []
     version = 1000
     for code, path, importance in points:
         for qtype in types:
-            for _ in range(draw(st.integers(0, max_per_point))):
+            for _ in range(draw(st.integers(min_per_point, max_per_point))):
                 version += draw(st.integers(1, 3))
                 if qtype in CHOICE:
                     keys = tuple("ABCDEF"[: draw(st.integers(2, 5))])

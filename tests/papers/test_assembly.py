@@ -139,7 +139,9 @@ def draw_papers(spec, pool, weights, p, n=5, seed=7):
 # --- properties -------------------------------------------------------------------------
 
 @SETTINGS
-@given(data=pools(), spec=specs(), seed=st.integers(0, 2**63 - 1))
+# Pools with a few items per point and type: most generated blueprints can then be met (the
+# infeasible ones are the next test's subject), so few examples are filtered out.
+@given(data=pools(min_per_point=2), spec=specs(), seed=st.integers(0, 2**63 - 1))
 def test_every_paper_meets_its_blueprint(data, spec, seed):
     pool, weights = data
     p = plan(spec, pool, weights)
