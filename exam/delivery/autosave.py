@@ -13,7 +13,7 @@ from __future__ import annotations
 import json
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from flask_babel import gettext
@@ -199,8 +199,11 @@ def save_responses(actor: Actor, attempt_id: int, device_token: str | None,
     changes = parse(raw_changes)
     now = now_utc()
     try:
-        if db.engine.dialect.name == "postgresql" and not _session_in_transaction():
+        dialect = db.engine.dialect.name
+        if dialect == "postgresql" and not _session_in_transaction():
             row, valid, rejected = _save_in_one_statement(actor, attempt_id, device_token, changes, now)
+        elif dialect == "sqlite" and not _session_in_transaction():
+            row, valid, rejected = _save_on_sqlite(actor, attempt_id, device_token, changes, now)
         else:
             row, valid, rejected = _save_in_a_transaction(actor, attempt_id, device_token, changes, now)
     except TimeUp:
@@ -236,6 +239,82 @@ def _save_in_a_transaction(actor: Actor, attempt_id: int, device_token: str | No
     return row, valid, rejected
 
 
+class _SaveRow(NamedTuple):
+    status: str
+    deadline_at: datetime
+    device_token_hash: str | None
+    device_epoch: int
+    shape: list[str]
+    max_seq: int
+    extended_minutes: int
+
+
+_SQLITE_LOCK = ("UPDATE {attempts} SET last_save_at = ?, max_seq = MAX(max_seq, ?) "
+                "WHERE id = ? AND user_id = ? RETURNING status, deadline_at, device_token_hash, "
+                "device_epoch, shape, max_seq, extended_minutes")
+_SQLITE_UPSERT = ("INSERT INTO {responses} (attempt_id, position, answer, flagged, answered, seq, saved_at) "
+                  "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (attempt_id, position) DO UPDATE SET "
+                  "answer = excluded.answer, flagged = excluded.flagged, answered = excluded.answered, "
+                  "seq = excluded.seq, saved_at = excluded.saved_at WHERE {responses}.seq < excluded.seq")
+
+
+def _sqlite_codecs(dialect) -> dict:
+    """The column types' own converters (datetimes as naive UTC, JSON), taken from SQLAlchemy
+    once, so that the raw statements store exactly what the ORM stores."""
+    codecs = _statements.get("sqlite-codecs")
+    if codecs is None:
+        a, r = Attempt.__table__.c, Response.__table__.c
+        identity = lambda value: value  # noqa: E731 - a type without a converter
+        codecs = {
+            "time_in": a.last_save_at.type.dialect_impl(dialect).bind_processor(dialect) or identity,
+            "time_out": a.deadline_at.type.dialect_impl(dialect).result_processor(dialect, None) or identity,
+            "shape_out": a.shape.type.dialect_impl(dialect).result_processor(dialect, None) or identity,
+            "answer_in": r.answer.type.dialect_impl(dialect).bind_processor(dialect) or identity,
+            "lock": _SQLITE_LOCK.format(attempts=Attempt.__tablename__),
+            "upsert": _SQLITE_UPSERT.format(responses=Response.__tablename__),
+        }
+        _statements["sqlite-codecs"] = codecs
+    return codecs
+
+
+def _save_on_sqlite(actor: Actor, attempt_id: int, device_token: str | None,
+                    changes: list[rules.Change], now: datetime):
+    """SQLite: the same two statements as ``_save_in_a_transaction`` (UPDATE … RETURNING, then
+    the upsert) in one BEGIN IMMEDIATE transaction, sent on the driver's connection directly.
+    This is the hot path of a whole session saving at once: SQLAlchemy's execution machinery
+    costs more than SQLite itself here, and the write lock is held for less time without it."""
+    codecs = _sqlite_codecs(db.engine.dialect)
+    top = max((c.seq for c in changes), default=0)
+    stored_now = codecs["time_in"](now)
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        cursor.execute("BEGIN IMMEDIATE")
+        try:
+            found = cursor.execute(codecs["lock"], (stored_now, top, attempt_id, actor.user_id)).fetchone()
+            row = None if found is None else _SaveRow(
+                found[0], codecs["time_out"](found[1]), found[2], found[3], codecs["shape_out"](found[4]),
+                found[5], found[6])
+            _check_open(row, device_token, now, save_grace())
+            valid, rejected = rules.split_valid(changes, row.shape)
+            if valid:
+                answer_in = codecs["answer_in"]
+                cursor.executemany(codecs["upsert"], [
+                    (attempt_id, c.position, answer_in(c.answer), c.flagged,
+                     rules.is_answered(row.shape[c.position], c.answer), c.seq, stored_now)
+                    for c in valid])
+            cursor.execute("COMMIT")
+        except BaseException:
+            if connection.dbapi_connection.in_transaction:
+                connection.rollback()
+            raise
+        finally:
+            cursor.close()
+    finally:
+        connection.close()
+    return row, valid, rejected
+
+
 #: The paper's shape per attempt and device (it never changes once the attempt exists): saves
 #: on PostgreSQL validate answers before their single statement, without reading the attempt.
 #: Keyed with the device token's hash too, which is random per attempt, so a cached shape can
@@ -244,17 +323,25 @@ _shapes: dict[tuple[int, str], list[str]] = {}
 _SHAPES_KEPT = 20_000
 
 
-def _shape_of(conn, attempt_id: int, user_id: int, token_hash: str) -> list[str]:
+def _shape_of(attempt_id: int, user_id: int, token_hash: str) -> list[str]:
     shape = _shapes.get((attempt_id, token_hash))
     if shape is None:
         t = Attempt.__table__
-        shape = conn.execute(select(t.c.shape).where(t.c.id == attempt_id, t.c.user_id == user_id)).scalar()
+        with db.engine.connect() as conn:
+            shape = conn.execute(select(t.c.shape).where(t.c.id == attempt_id, t.c.user_id == user_id)).scalar()
         if shape is None:
             raise NotFound(gettext("No such exam."))
         if len(_shapes) >= _SHAPES_KEPT:
             _shapes.clear()
         _shapes[(attempt_id, token_hash)] = shape
     return shape
+
+
+class _SavedRow(NamedTuple):
+    status: str
+    deadline_at: datetime
+    max_seq: int
+    extended_minutes: int
 
 
 def _one_statement_save(valid_count: int) -> str:
@@ -291,27 +378,44 @@ def _one_statement_save(valid_count: int) -> str:
 
 def _save_in_one_statement(actor: Actor, attempt_id: int, device_token: str | None,
                            changes: list[rules.Change], now: datetime):
-    with db.engine.connect() as conn:
-        conn = conn.execution_options(isolation_level="AUTOCOMMIT")
-        token_hash = rules.hash_token(device_token) if device_token else ""
-        shape = _shape_of(conn, attempt_id, actor.user_id, token_hash)
-        valid, rejected = rules.split_valid(changes, shape)
-        params = {"attempt_id": attempt_id, "user_id": actor.user_id, "now": now,
-                  "cutoff": now - save_grace(), "top": max((c.seq for c in changes), default=0),
-                  "hash": token_hash}
-        for i, change in enumerate(valid):
-            params.update({f"p_{i}": change.position,
-                           f"v_{i}": json.dumps(change.answer, ensure_ascii=False),
-                           f"f_{i}": change.flagged,
-                           f"d_{i}": rules.is_answered(shape[change.position], change.answer),
-                           f"q_{i}": change.seq})
-        row = conn.exec_driver_sql(_one_statement_save(len(valid)), params).first()
-        if row is None:  # not open, not this device, or time is up: say which
+    """Sent on the driver's connection in autocommit: SQLAlchemy's execution machinery would
+    cost more than the statement itself on this path."""
+    token_hash = rules.hash_token(device_token) if device_token else ""
+    shape = _shape_of(attempt_id, actor.user_id, token_hash)
+    valid, rejected = rules.split_valid(changes, shape)
+    params = {"attempt_id": attempt_id, "user_id": actor.user_id, "now": now,
+              "cutoff": now - save_grace(), "top": max((c.seq for c in changes), default=0),
+              "hash": token_hash}
+    for i, change in enumerate(valid):
+        params.update({f"p_{i}": change.position,
+                       f"v_{i}": json.dumps(change.answer, ensure_ascii=False),
+                       f"f_{i}": change.flagged,
+                       f"d_{i}": rules.is_answered(shape[change.position], change.answer),
+                       f"q_{i}": change.seq})
+    connection = db.engine.raw_connection()
+    try:
+        driver = connection.dbapi_connection
+        driver.autocommit = True
+        try:
+            with driver.cursor() as cursor:
+                cursor.execute(_one_statement_save(len(valid)), params)
+                found = cursor.fetchone()
+        finally:
+            if not driver.closed:
+                driver.autocommit = False
+    except Exception as exc:
+        if db.engine.dialect.is_disconnect(exc, connection.dbapi_connection, None):
+            connection.invalidate(exc)  # never hand a dead connection to the next request
+        raise
+    finally:
+        connection.close()
+    if found is None:  # not open, not this device, or time is up: say which
+        with db.engine.connect() as conn:
             _check_open(conn.execute(_status_select(), {"attempt_id": attempt_id,
                                                          "user_id": actor.user_id}).first(),
                         device_token, now, save_grace())
-            raise device_replaced(False)  # pragma: no cover - _check_open always raises here
-    return row, valid, rejected
+        raise device_replaced(False)  # pragma: no cover - _check_open always raises here
+    return _SavedRow(*found), valid, rejected
 
 
 def attempt_status(actor: Actor, attempt_id: int, device_token: str | None) -> dict:

@@ -153,6 +153,52 @@ def audit_count(action: str | None = None) -> int:
     return db.session.scalar(stmt)
 
 
+class DriverTrace:
+    """Every statement the database driver sends on the pool's connections, including those the
+    application sends on the driver's connection directly (which SQLAlchemy's events do not
+    see). SQLite reports them itself: one per row of an executemany, values filled in;
+    psycopg's are recorded by a cursor class: one per execute."""
+
+    def __init__(self, engine):
+        self.engine = engine
+        self.statements: list[str] = []
+
+    def _checkout(self, dbapi_connection, record, proxy):
+        if self.engine.dialect.name == "sqlite":
+            dbapi_connection.set_trace_callback(self.statements.append)
+            return
+        import psycopg
+
+        statements = self.statements
+
+        class TracingCursor(psycopg.Cursor):
+            def execute(self, query, params=None, **kwargs):
+                statements.append(query if isinstance(query, str) else query.as_string(self))
+                return super().execute(query, params, **kwargs)
+
+        record.info["cursor_factory"] = dbapi_connection.cursor_factory
+        dbapi_connection.cursor_factory = TracingCursor
+
+    def _checkin(self, dbapi_connection, record):
+        if dbapi_connection is None:
+            return
+        if self.engine.dialect.name == "sqlite":
+            dbapi_connection.set_trace_callback(None)
+        elif "cursor_factory" in record.info:
+            dbapi_connection.cursor_factory = record.info.pop("cursor_factory")
+
+    def __enter__(self):
+        self.engine.dispose()  # only connections checked out from now on are traced
+        event.listen(self.engine, "checkout", self._checkout)
+        event.listen(self.engine, "checkin", self._checkin)
+        return self
+
+    def __exit__(self, *exc):
+        event.remove(self.engine, "checkout", self._checkout)
+        event.remove(self.engine, "checkin", self._checkin)
+        self.engine.dispose()
+
+
 class StatementCounter:
     """Counts the SQL statements the application sends (BEGIN/COMMIT excluded)."""
 

@@ -1,15 +1,18 @@
 """The autosave: acknowledged only after commit, never an older change over a newer one, refused
 after the deadline and its grace, from a replaced device or on a finished attempt; lean."""
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import func, select
 
 from exam.core import clock
 from exam.delivery import autosave
+from exam.delivery.models import Attempt, Response
 from exam.extensions import db
 
 from ..factories import sign_in
-from .conftest import StatementCounter, audit_count
+from .conftest import DriverTrace, StatementCounter, audit_count
 
 
 def test_a_save_is_stored_and_acknowledged(world, sitting):
@@ -137,41 +140,70 @@ def test_staff_get_403_on_the_candidates_api(world, sitting, staff_client):
     assert s.stored() == {}
 
 
-def test_nothing_is_acknowledged_before_the_commit(app, world, sitting):
-    """A commit that fails answers an error, never an acknowledgement, and keeps nothing."""
-    from sqlalchemy import event
-
-    s = sitting(0, start=True)
-
-    def failing_commit(conn):
-        raise RuntimeError("disk full")
-
-    event.listen(db.engine, "commit", failing_commit)
+@contextmanager
+def failing_response_writes(engine):
+    """Writes of answers fail in the database: on PostgreSQL at commit (a deferred constraint
+    trigger, as a full disk or a lost connection would), on SQLite at the insert (it has no
+    deferred triggers)."""
+    if engine.dialect.name == "postgresql":
+        setup = ["CREATE FUNCTION fail_response_write() RETURNS trigger LANGUAGE plpgsql AS "
+                 "$$ BEGIN RAISE EXCEPTION 'disk full'; END $$",
+                 "CREATE CONSTRAINT TRIGGER fail_response_write AFTER INSERT OR UPDATE ON responses "
+                 "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION fail_response_write()"]
+        teardown = ["DROP TRIGGER fail_response_write ON responses", "DROP FUNCTION fail_response_write()"]
+    else:
+        setup = [f"CREATE TRIGGER fail_response_{when} BEFORE {when} ON responses "
+                 "BEGIN SELECT RAISE(ABORT, 'disk full'); END" for when in ("INSERT", "UPDATE")]
+        teardown = ["DROP TRIGGER fail_response_INSERT", "DROP TRIGGER fail_response_UPDATE"]
+    with engine.begin() as conn:
+        for statement in setup:
+            conn.exec_driver_sql(statement)
     try:
-        with pytest.raises(RuntimeError):
-            s.save(s.change(0, "A"))
+        yield
     finally:
-        event.remove(db.engine, "commit", failing_commit)
+        with engine.begin() as conn:
+            for statement in teardown:
+                conn.exec_driver_sql(statement)
+
+
+def test_nothing_is_acknowledged_before_the_commit(app, world, sitting):
+    """A write that fails (at commit on PostgreSQL) answers an error, never an acknowledgement,
+    and keeps nothing: neither the answers nor the attempt's sequence number."""
+    s = sitting(0, start=True)
+    assert s.save(s.change(1, "B")).status_code == 200
+    db.session.commit()
+    with failing_response_writes(db.engine):
+        with pytest.raises(Exception, match="disk full"):
+            s.save(s.change(0, "A"), s.change(1, "C"))
     db.session.rollback()
-    assert s.stored() == {}
+    assert {p: a for p, (a, _, _) in s.stored().items()} == {1: "B"}
+    assert db.session.scalar(select(Attempt.max_seq).where(Attempt.id == s.attempt_id)) == 1
+    assert s.save(s.change(0, "A")).status_code == 200  # and the next save goes through
 
 
 def test_a_marked_session_saves_with_few_statements(app, world, sitting):
-    """After the exam page, no user lookup: on SQLite a save is one UPDATE … RETURNING and one
-    upsert in a transaction; on PostgreSQL one statement doing both, in autocommit (after the
-    attempt's first save, which also reads the paper's shape once)."""
+    """After the exam page, no user lookup. On PostgreSQL a save is one statement doing both the
+    check and the upsert, in autocommit (after the attempt's first save, which also reads the
+    paper's shape once); on SQLite one UPDATE … RETURNING and the upsert in one transaction
+    (SQLite traces one INSERT per row)."""
     s = sitting(0, start=True)
     assert s.save(s.change(2, "A")).status_code == 200
-    with StatementCounter(db.engine) as counter:
+    with DriverTrace(db.engine) as trace:
         assert s.save(s.change(0, "A"), s.change(1, "B")).status_code == 200
-    statements = [s.strip().upper() for s in counter.statements if not s.upper().startswith("BEGIN")]
+    statements = [" ".join(statement.split()).upper() for statement in trace.statements]
     if db.engine.dialect.name == "postgresql":
-        assert counter.count == 1, counter.statements
+        assert len(statements) == 1, statements
         assert statements[0].startswith("WITH CHECKED AS (UPDATE ATTEMPTS") and "ON CONFLICT" in statements[0]
     else:
-        assert counter.count == 2, counter.statements
-        assert statements[0].startswith("UPDATE ATTEMPTS") and "ON CONFLICT" in statements[1]
+        assert [statement.split()[0] for statement in statements] == [
+            "BEGIN", "UPDATE", "INSERT", "INSERT", "COMMIT"], statements
+        assert statements[1].startswith("UPDATE ATTEMPTS")
     assert {p: a for p, (a, _, _) in s.stored().items()} == {0: "A", 1: "B", 2: "A"}
+    # stored exactly as the ORM stores them: the same times compare equal in SQL
+    now = clock.now_utc()
+    assert db.session.scalar(select(func.count()).select_from(Response).where(
+        Response.attempt_id == s.attempt_id, Response.saved_at == now, Response.answered.is_(True))) == 3
+    assert db.session.scalar(select(Attempt.last_save_at).where(Attempt.id == s.attempt_id)) == now
 
 
 def test_a_session_without_the_mark_is_checked_in_full(app, world, sitting):
