@@ -8,7 +8,9 @@ expected to run NTP).
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
+from typing import Iterator
 
 _lock = threading.Lock()
 _frozen: datetime | None = None
@@ -45,6 +47,28 @@ def advance(delta: timedelta) -> datetime:
         else:
             _frozen = _frozen + delta
     return now_utc()
+
+
+@contextmanager
+def shifted(delta: timedelta) -> Iterator[datetime]:
+    """Run a block with the clock ``delta`` away (negative: in the past), then put it back
+    exactly as it was, frozen or running, whatever happened inside. Yields the shifted time.
+
+    A frozen clock stays frozen at the shifted time; a running clock keeps running. Used by
+    the demo to replay steps at their historical times; blocks nest.
+    """
+    global _frozen, _offset
+    with _lock:
+        saved = (_frozen, _offset)
+        if _frozen is None:
+            _offset = _offset + delta
+        else:
+            _frozen = _frozen + delta
+    try:
+        yield now_utc()
+    finally:
+        with _lock:
+            _frozen, _offset = saved
 
 
 def unfreeze() -> None:

@@ -731,7 +731,8 @@ class ExamEntry:
 
 
 def my_exams(actor: Actor) -> list[ExamEntry]:
-    """The candidate's approved theory exams, the most recent first."""
+    """The candidate's approved theory exams: those open now first, then those to come (the
+    next first), then the past ones (the latest first)."""
     rows = db.session.execute(
         select(Enrolment, ExamSession, Attempt)
         .join(ExamSession, ExamSession.id == Enrolment.session_id)
@@ -747,5 +748,14 @@ def my_exams(actor: Actor) -> list[ExamEntry]:
         if attempt is not None and is_overdue(attempt) and finalise_if_overdue(attempt.id):
             db.session.refresh(attempt)
         entries.append(ExamEntry(enrolment, session, attempt))
-    return entries
+    return sorted(entries, key=_listing_order)
+
+
+def _listing_order(entry: ExamEntry) -> tuple[int, float]:
+    at = entry.session.theory_start_at.timestamp() if entry.session.theory_start_at else 0.0
+    if entry.session.status == "in_progress":
+        return 0, at
+    if entry.session.status in ("published", "closed"):
+        return 1, at
+    return 2, -at
 

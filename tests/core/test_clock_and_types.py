@@ -32,6 +32,38 @@ def test_running_clock_can_be_shifted_forward():
     assert clock.now_utc() - before < timedelta(minutes=1)
 
 
+def test_shifted_moves_a_frozen_clock_and_puts_it_back():
+    start = datetime(2026, 3, 2, 1, 0, tzinfo=timezone.utc)
+    clock.freeze(start)
+    try:
+        with clock.shifted(-timedelta(days=3)) as then:
+            assert then == clock.now_utc() == start - timedelta(days=3)
+            with clock.shifted(timedelta(hours=2)):
+                assert clock.now_utc() == start - timedelta(days=3) + timedelta(hours=2)
+            assert clock.now_utc() == then
+            assert clock.is_frozen()
+        assert clock.now_utc() == start
+        with pytest.raises(RuntimeError):
+            with clock.shifted(timedelta(minutes=5)):
+                clock.advance(timedelta(hours=1))
+                raise RuntimeError("boom")
+        assert clock.now_utc() == start and clock.is_frozen()
+    finally:
+        clock.unfreeze()
+
+
+def test_shifted_keeps_a_running_clock_running_and_restores_its_offset():
+    clock.advance(timedelta(hours=1))
+    try:
+        with clock.shifted(-timedelta(days=30)) as then:
+            assert not clock.is_frozen()
+            assert abs(then - (datetime.now(timezone.utc) - timedelta(days=30, hours=-1))) < timedelta(seconds=5)
+            assert clock.now_utc() >= then
+        assert abs(clock.now_utc() - (datetime.now(timezone.utc) + timedelta(hours=1))) < timedelta(seconds=5)
+    finally:
+        clock.unfreeze()
+
+
 def test_freeze_refuses_naive_datetimes():
     with pytest.raises(ValueError):
         clock.freeze(datetime(2026, 1, 1))
