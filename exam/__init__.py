@@ -95,16 +95,14 @@ def ping_idle_connections(engine: Engine, after_seconds: float) -> None:
         idle_since = connection_record.info.get("checked_in_at")
         if idle_since is None or time.monotonic() - idle_since < after_seconds:
             return
-        cursor = dbapi_connection.cursor()
+        # The dialect's own ping: on PostgreSQL it runs in autocommit, so the connection is not
+        # left inside a transaction (the autosave switches it to autocommit itself).
         try:
-            cursor.execute("SELECT 1")
+            alive = engine.dialect.do_ping(dbapi_connection)
         except Exception as exc:
             raise DisconnectionError("stale pooled connection") from exc
-        finally:
-            try:
-                cursor.close()
-            except Exception:  # the connection is being discarded anyway
-                pass
+        if not alive:
+            raise DisconnectionError("stale pooled connection")
 
 
 def _is_sqlite(dbapi_connection) -> bool:

@@ -52,3 +52,27 @@ def test_a_connection_in_steady_use_is_not_pinged(postgres_url, tmp_path):
     finally:
         with app.app_context():
             db.engine.dispose()
+
+
+def test_a_pinged_connection_is_not_left_in_a_transaction(postgres_url, tmp_path):
+    """The autosave switches its connection to autocommit, which PostgreSQL's driver refuses
+    inside a transaction: the idle ping must not leave one open."""
+    import psycopg
+
+    url = normalise_database_url(postgres_url)
+    app = make_test_app(url, INSTANCE_PATH=str(tmp_path), DATABASE_PING_AFTER_IDLE_SECONDS=0)
+    try:
+        with app.app_context():
+            with db.engine.connect():
+                pass  # checked in: the next checkout pings it
+            connection = db.engine.raw_connection()
+            try:
+                driver = connection.dbapi_connection
+                assert driver.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
+                driver.autocommit = True
+                driver.autocommit = False
+            finally:
+                connection.close()
+    finally:
+        with app.app_context():
+            db.engine.dispose()
