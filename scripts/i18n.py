@@ -12,6 +12,8 @@ errors). Message ids are English; the English interface shows them untranslated.
 """
 from __future__ import annotations
 
+import io
+import re
 import sys
 from pathlib import Path
 
@@ -81,10 +83,17 @@ def update() -> None:
         catalog.obsolete.clear()
         path = catalog_path(domain)
         path.parent.mkdir(parents=True, exist_ok=True)
-        with path.open("wb") as fh:
-            write_po(fh, catalog, width=100, sort_output=False, omit_header=False,
-                     include_previous=False)
+        out = io.BytesIO()
+        write_po(out, catalog, width=100, sort_output=False, omit_header=False, include_previous=False)
+        text = out.getvalue()
+        if path.exists() and _without_date(path.read_bytes()) == _without_date(text):
+            continue  # nothing changed but the extraction date: leave the file alone
+        path.write_bytes(text)
         print(f"{domain}: {len(catalog)} messages")
+
+
+def _without_date(po: bytes) -> bytes:
+    return re.sub(rb'"POT-Creation-Date: [^"]*"', b"", po)
 
 
 def missing() -> dict[str, list[str]]:

@@ -230,8 +230,10 @@ def test_a_paper_assembled_at_the_start_is_used(world, sitting, monkeypatch):
 
 def test_my_exams_lists_the_candidates_exams(world, sitting):
     s = sitting(0)
+    assert world.session.status == "in_progress"
     html = s.client.get("/exam").get_data(as_text=True)
     assert world.session.name in html and f"/exam/enrolments/{s.enrolment.id}" in html
+    assert "正在开考" in html and "进入考试" in html  # open now: a button to the exam
     s.start()
     html = s.client.get("/exam").get_data(as_text=True)
     assert f"/exam/attempts/{s.attempt_id}" in html
