@@ -13,6 +13,8 @@ export FLASK_APP := wsgi
 
 .PHONY: run test test-postgres setup system-packages system-packages-test clean
 
+# Certificate QR links point at this server unless PUBLIC_BASE_URL says otherwise.
+run: export PUBLIC_BASE_URL ?= http://$(HOST):$(PORT)
 run: setup
 	$(BIN)/flask db upgrade
 	$(BIN)/flask exam demo
