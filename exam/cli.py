@@ -13,6 +13,11 @@ from flask.cli import AppGroup
 exam_cli = AppGroup("exam", help="SkillCert commands: demo data, audit checks, imports, jobs.")
 
 
+def refused(exc) -> click.ClickException:
+    """A domain error as the command's failure: the message, then each problem on its own line."""
+    return click.ClickException("\n".join([exc.message] + [f"  {p}" for p in exc.problems]))
+
+
 def register_domain_commands() -> None:
     """Add each domain's ``exam/<domain>/cli.py`` ``COMMANDS`` to the ``exam`` group."""
     from . import domain_modules
@@ -79,5 +84,5 @@ def create_organisation(code, name, kind, body_code, province_code, site_code,
                                    services.StaffAccount(real_name=admin_name, username=admin_username,
                                                          password=admin_password, roles=["admin"]))
     except DomainError as exc:
-        raise click.ClickException("\n".join([exc.message] + [f"  {p}" for p in exc.problems]))
+        raise refused(exc)
     click.echo(f"Created {org.code} ({org.name}) with administrator {admin_username}.")

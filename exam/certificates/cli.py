@@ -10,6 +10,8 @@ import click
 from flask import current_app
 from flask.cli import AppGroup
 
+from ..cli import refused
+
 keys_cli = AppGroup("keys", help="Organisations' certificate signing keys.")
 
 
@@ -20,7 +22,7 @@ def _system(org_id: int | None = None):
 
 
 def _fail(exc) -> None:
-    raise click.ClickException("\n".join([exc.message] + [f"  {p}" for p in exc.problems]))
+    raise refused(exc)
 
 
 @keys_cli.command("rotate")

@@ -4,7 +4,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
-from flask import Flask, g, jsonify, render_template, request
+from flask import Flask, flash, g, jsonify, render_template, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_babel import format_datetime, get_locale, gettext, lazy_gettext
 from flask_limiter.errors import RateLimitExceeded
@@ -84,6 +84,13 @@ def register_error_handlers(app: Flask) -> None:
         return _error_response(500, gettext(
             "Something went wrong on our side. Nothing you saved was lost; please try again."),
             "server_error")
+
+
+def flash_error(exc: DomainError) -> None:
+    """Show a refused action on the next page: its message, then each problem it names."""
+    flash(exc.message, "error")
+    for problem in exc.problems:
+        flash(str(problem), "error")
 
 
 class LeanSessionInterface(SecureCookieSessionInterface):

@@ -6,6 +6,8 @@ import sys
 import click
 from flask.cli import AppGroup
 
+from ..cli import refused
+
 
 @click.group("paper", cls=AppGroup)
 def paper_cli():
@@ -45,7 +47,7 @@ def prepare(session_id: int):
     try:
         result = services.prepare_session_papers(Actor.system("system: cli"), session_id)
     except DomainError as exc:
-        raise click.ClickException("\n".join([exc.message] + [f"  {p}" for p in exc.problems]))
+        raise refused(exc)
     click.echo(f"Session {session_id}: {result['created']} papers made, {result['existing']} already there.")
 
 

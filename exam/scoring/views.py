@@ -16,6 +16,7 @@ from ..core.clock import now_utc
 from ..core.errors import DomainError
 from ..core.forms import apply_problems
 from ..core.nav import nav_item
+from ..core.web import flash_error
 from ..core.web import localtime
 from . import export, services
 from .forms import (CHECK_LABELS, COMPONENT_LABELS, RULE_LABELS, STATE_LABELS, AbsenceForm, AnswerForm,
@@ -53,12 +54,6 @@ bp.add_app_template_filter(_last_day, "last_day")
 bp.add_app_template_filter(lambda c: str(COMPONENT_LABELS.get(c, c)), "scoring_component")
 bp.add_app_template_filter(lambda s: str(STATE_LABELS.get(s, s)), "result_state")
 bp.add_app_template_filter(lambda r: str(RULE_LABELS.get(r, r)), "practical_rule")
-
-
-def _flash_error(exc: DomainError) -> None:
-    flash(exc.message, "error")
-    for problem in exc.problems:
-        flash(str(problem), "error")
 
 
 def _org_id():
@@ -173,7 +168,7 @@ def mark(session_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Mark recorded."), "success")
     return redirect(url_for(".marking", session_id=session_id))
@@ -197,7 +192,7 @@ def arbitrate(outcome_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
         back = request.referrer or ""
         return redirect(back if back.startswith(request.host_url) else url_for(".assessor_home"))
     flash(gettext("Decision recorded."), "success")
@@ -238,7 +233,7 @@ def compute(session_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("%(n)d results computed.", n=len(results)), "success")
     return redirect(url_for(".session_results", session_id=session_id))
@@ -254,7 +249,7 @@ def publish(session_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Results published; the publication period ends %(end)s.",
                       end=_last_day(publication.ends_at)), "success")
@@ -274,7 +269,7 @@ def update_settings(session_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Scoring settings saved."), "success")
     return redirect(url_for(".session_results", session_id=session_id))
@@ -311,7 +306,7 @@ def record_absence(enrolment_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Absence recorded."), "success")
     return redirect(url_for(".candidate_scores", enrolment_id=enrolment_id))
@@ -369,7 +364,7 @@ def file_appeal(result_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Your request for a recheck was received."), "success")
     return redirect(url_for(".my_results"))

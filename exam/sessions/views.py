@@ -11,10 +11,12 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from ..accounts.idnumbers import EDUCATION_LEVELS
+from ..banks.levels import LEVEL_LABELS, level_label
 from ..core.auth import ADMIN, ASSESSOR, PROCTOR, SUPERVISOR, current_actor, roles_required, signed_in
 from ..core.errors import DomainError
 from ..core.forms import apply_problems
 from ..core.nav import nav_item
+from ..core.web import flash_error
 from . import enrolments, recusal, roster, services, tickets
 from .checks import proctors_needed
 from .eligibility import describe_alternative, describe_requirement, describe_result, evidence_fields
@@ -22,7 +24,6 @@ from .forms import (COMPONENT_LABELS, EXTRA_POLICY_ROWS, AccommodationForm, Appl
                     DecisionForm, GroupForm, PlacementForm, RelationForm, RosterConfirmForm,
                     RosterUploadForm, SessionForm, assessor_assignment, level_choices, local_to_utc,
                     rows_for_editor, rules_from_form, utc_to_local)
-from ..banks.levels import LEVEL_LABELS, level_label
 from .models import SESSION_STATES
 
 bp = Blueprint("sessions", __name__)
@@ -73,12 +74,6 @@ def _pdf(data: bytes, filename: str):
     response.headers["Content-Type"] = "application/pdf"
     response.headers["Content-Disposition"] = f"inline; filename*=UTF-8''{quote(filename)}"
     return response
-
-
-def _flash_error(exc: DomainError) -> None:
-    flash(exc.message, "error")
-    for problem in exc.problems:
-        flash(str(problem), "error")
 
 
 # --- sessions (admins; supervisors and the regulator read) ------------------------------------
@@ -239,7 +234,7 @@ def transition(session_id: int, action: str):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(str(done), "success")
         for warning in getattr(result, "warnings", []):
@@ -272,7 +267,7 @@ def decide_bulk(session_id: int):
         done = enrolments.decide_enrolments(current_actor(), session_id, ids, approve,
                                             request.form.get("reason"))
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("%(n)d applications approved.", n=len(done)) if approve else
               gettext("%(n)d applications rejected.", n=len(done)), "success")
@@ -286,7 +281,7 @@ def assign_seats(session_id: int):
     try:
         seated, left = enrolments.assign_seats(current_actor(), session_id)
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("%(n)d candidates were given a seat.", n=seated), "success")
         if left:
@@ -300,7 +295,7 @@ def assign_groups(session_id: int):
     try:
         placed, left = recusal.assign_groups(current_actor(), session_id)
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("%(n)d candidates were placed in practical groups.", n=placed), "success")
         for enrolment in left:
@@ -346,7 +341,7 @@ def decide_one(enrolment_id: int):
         enrolments.decide_enrolments(actor, enrolment.session_id, [enrolment.id], approve,
                                      request.form.get("reason"))
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Approved.") if approve else gettext("Rejected."), "success")
     return redirect(url_for("sessions.enrolment_detail", enrolment_id=enrolment_id))
@@ -365,7 +360,7 @@ def accommodation(enrolment_id: int):
         enrolments.set_accommodation(current_actor(), enrolment_id, form.extra_minutes.data,
                                      form.time_multiplier.data, form.accommodation_reason.data)
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("The accommodation was saved."), "success")
     return redirect(url_for("sessions.enrolment_detail", enrolment_id=enrolment_id))
@@ -379,7 +374,7 @@ def move_seat(enrolment_id: int):
         enrolments.move_candidate(current_actor(), enrolment_id, room_id,
                                   request.form.get("seat_no", type=int))
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("The seat was changed."), "success")
     return redirect(url_for("sessions.enrolment_detail", enrolment_id=enrolment_id))
@@ -392,7 +387,7 @@ def change_group(enrolment_id: int):
         recusal.set_practical_group(current_actor(), enrolment_id,
                                     request.form.get("practical_group", type=int))
     except DomainError as exc:
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("The practical group was changed."), "success")
     return redirect(url_for("sessions.enrolment_detail", enrolment_id=enrolment_id))
@@ -583,7 +578,7 @@ def withdraw(enrolment_id: int):
     except DomainError as exc:
         if exc.status == 404:
             raise
-        _flash_error(exc)
+        flash_error(exc)
     else:
         flash(gettext("Your application was withdrawn."), "success")
     return redirect(url_for("sessions.my_enrolments"))

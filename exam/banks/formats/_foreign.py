@@ -12,7 +12,7 @@ import unicodedata
 from decimal import Decimal, InvalidOperation
 from html import escape
 from html.parser import HTMLParser
-from typing import Callable
+from typing import Callable, Iterable
 from xml.etree.ElementTree import ParseError, TreeBuilder
 
 from defusedxml import DefusedXmlException
@@ -382,3 +382,20 @@ _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 def xml_safe(text: str | None) -> str:
     """Text that XML 1.0 can hold: control characters dropped, line breaks unified."""
     return _NOT_XML.sub("", (text or "").replace("\r\n", "\n").replace("\r", "\n"))
+
+
+def full_credit_answers(graded: Iterable[tuple[Decimal, str]]) -> tuple[list[str], bool]:
+    """Of ``(grade in %, text)`` pairs, the texts worth full marks, and whether any other
+    answer earned partial credit (a blank accepts only fully right answers)."""
+    accepted, partial = [], False
+    for grade, text in graded:
+        if grade == 100 and text:
+            accepted.append(text)
+        elif grade > 0:
+            partial = True
+    return accepted, partial
+
+
+def warn_partial_credit(doc: BankDocument, location) -> None:
+    doc.warn(gettext("Answers with partial credit were left out: a blank accepts "
+                     "only fully right answers."), location)

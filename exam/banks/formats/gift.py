@@ -42,8 +42,9 @@ from ...core.errors import Problem
 from ..interchange import OPTION_KEYS, BankDocument, ItemData, OptionData
 from . import Format, register
 from ._foreign import (append_blank, apply_tags, category_of, category_paths, decode_text,
-                       html_to_text, join_category, line_location, question_location,
-                       read_guarded, refuse_export, split_category, tags_for, too_large, trim)
+                       full_credit_answers, html_to_text, join_category, line_location, question_location,
+                       read_guarded, refuse_export, split_category, tags_for, too_large, trim,
+                       warn_partial_credit)
 
 NAME, LABEL = "gift", "GIFT"
 
@@ -255,7 +256,7 @@ class _Reader:
         parts = inside.split("=")
         if not parts[0].strip():
             parts = parts[1:]
-        accepted, partial = [], False
+        graded = []
         for part in parts:
             part = part.strip()
             found = _WEIGHT.match(part)
@@ -264,14 +265,10 @@ class _Reader:
             text, _, feedback = part.partition("#")
             self.note_feedback(feedback, item.location)
             _, text = _split_format(text.strip(), None)
-            text = trim(_restore(text))
-            if weight == 100 and text:
-                accepted.append(text)
-            elif weight > 0:
-                partial = True
+            graded.append((weight, trim(_restore(text))))
+        accepted, partial = full_credit_answers(graded)
         if partial:
-            self.doc.warn(gettext("Answers with partial credit were left out: a blank accepts "
-                                  "only fully right answers."), item.location)
+            warn_partial_credit(self.doc, item.location)
         if not accepted:
             self.doc.error(gettext("The blank has no fully right answer."), item.location)
             return False

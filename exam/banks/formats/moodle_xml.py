@@ -49,9 +49,9 @@ from flask_babel import gettext
 from ..interchange import OPTION_KEYS, BankDocument, ItemData, OptionData
 from . import Format, register
 from ._foreign import (IMAGE_EXTENSIONS, IMAGE_TYPES, append_blank, apply_tags, category_of,
-                       category_paths, decimal_text, html_to_text, join_category, local,
+                       category_paths, decimal_text, full_credit_answers, html_to_text, join_category, local,
                        parse_decimal, points_of, read_guarded, read_xml, split_category, tags_for,
-                       text_to_html, tidy_decimal, too_large, trim, xml_safe)
+                       text_to_html, tidy_decimal, too_large, trim, warn_partial_credit, xml_safe)
 
 NAME, LABEL = "moodle-xml", "Moodle XML"
 
@@ -261,17 +261,11 @@ class _Reader:
         return True
 
     def shortanswer(self, item: ItemData, question) -> bool:
-        accepted, partial = [], False
-        for answer in question.findall("answer"):
-            fraction = parse_decimal(answer.get("fraction", "0")) or Decimal(0)
-            text = trim(answer.findtext("text") or "")
-            if fraction == 100 and text:
-                accepted.append(text)
-            elif fraction > 0:
-                partial = True
+        accepted, partial = full_credit_answers(
+            (parse_decimal(answer.get("fraction", "0")) or Decimal(0), trim(answer.findtext("text") or ""))
+            for answer in question.findall("answer"))
         if partial:
-            self.doc.warn(gettext("Answers with partial credit were left out: a blank accepts "
-                                  "only fully right answers."), item.location)
+            warn_partial_credit(self.doc, item.location)
         if not accepted:
             self.doc.error(gettext("The blank has no answer graded 100%."), item.location)
             return False
@@ -318,8 +312,7 @@ class _Reader:
             self.doc.error(gettext("The cloze question has no blanks."), item.location)
             return False
         if partial:
-            self.doc.warn(gettext("Answers with partial credit were left out: a blank accepts "
-                                  "only fully right answers."), item.location)
+            warn_partial_credit(self.doc, item.location)
         counter = iter(range(1, len(blanks) + 1))
         item.stem = _CLOZE.sub(lambda m: f"[[{next(counter)}]]", item.stem)
         item.type, item.answer = "fill_blank", blanks

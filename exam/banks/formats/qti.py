@@ -55,7 +55,8 @@ from ..interchange import OPTION_KEYS, BankDocument, ItemData, OptionData
 from . import Format, register
 from ._foreign import (BLOCK_TAGS, IMAGE_EXTENSIONS, IMAGE_TYPES, TextBuilder, category_of,
                        category_paths, decimal_text, local, parse_decimal, points_of,
-                       read_guarded, read_xml, squeeze, tidy_decimal, too_large, xml_safe)
+                       read_guarded, read_xml, squeeze, tidy_decimal, too_large, warn_partial_credit,
+                       xml_safe)
 
 NAME, LABEL = "qti", "QTI 2.1"
 QTI_NS = "http://www.imsglobal.org/xsd/imsqti_v2p1"
@@ -460,8 +461,7 @@ class _ItemReader:
                 return False
             answers.append(accepted)
         if partial:
-            self.doc.warn(gettext("Answers with partial credit were left out: a blank accepts "
-                                  "only fully right answers."), self.location)
+            warn_partial_credit(self.doc, self.location)
         item.type, item.answer = "fill_blank", answers
         if any(sensitive):
             item.config = {"case_sensitive": True}
